@@ -143,9 +143,9 @@ def _decode_json_columns(row: dict[str, Any]) -> dict[str, Any] | ValueError:
 class RecordValidator:
     """Checks records against the schema and the mention finder; remembers ids seen."""
 
-    def __init__(self, schema: LabelSchema, finder: MentionFinder | None = None):
+    def __init__(self, schema: LabelSchema, finder: MentionFinder | None = None, check_mentions: bool = True):
         self.schema = schema
-        self.finder = finder or MentionFinder(schema.actors)
+        self.finder = (finder or MentionFinder(schema.actors)) if check_mentions else None
         self._topics = set(schema.topic_ids)
         self._actors = set(schema.actor_ids)
         self._stances = set(schema.stance_ids)
@@ -215,7 +215,7 @@ class RecordValidator:
                 )
 
         warnings: list[DataProblem] = []
-        if isinstance(text, str) and isinstance(title, str) and text.strip():
+        if self.finder is not None and isinstance(text, str) and isinstance(title, str) and text.strip():
             found = self.finder.mentioned_actors(Article(record_id or "", text, title).full_text)
             for actor in sorted(set(stances) & self._actors - found):
                 problems.append(

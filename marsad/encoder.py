@@ -252,3 +252,12 @@ def resolve_encoder(name: str) -> str:
     if name.startswith(EMBEDDED_PREFIX):
         raise EncoderBuildError(f"unknown embedded encoder {name!r}; available: {EMBEDDED_PREFIX}{EMBEDDED_NAME}")
     return name
+
+
+def load_tokenizer(name: str):
+    """The tokenizer of an encoder name; the embedded one loads without building the weights."""
+    from transformers import AutoTokenizer, XLMRobertaTokenizer
+
+    if name == EMBEDDED_PREFIX + EMBEDDED_NAME:
+        return XLMRobertaTokenizer(tokenizer_file=str(original_tokenizer_path()), model_max_length=512)
+    return AutoTokenizer.from_pretrained(resolve_encoder(name))

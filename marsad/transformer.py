@@ -1,0 +1,135 @@
+"""The fine-tuned transformer as a predictor: artifact files, loading, batched prediction.
+
+Artifact layout (beside ``marsad.json``)::
+
+    encoder/config.json   the encoder architecture (weights are in model.safetensors)
+    tokenizer/            the tokenizer, saved with save_pretrained
+    model.safetensors     the whole MarsadNet state dict (encoder and heads)
+
+Prediction batches *chunks*, not articles: articles are sorted by length and grouped under a
+token budget, and the chunks of a group go through the encoder in micro-batches of similar
+length, so one long article neither pads nor stalls the short ones beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from marsad.article import Article
+from marsad.artifact import ArtifactInfo
+from marsad.features import ArticleFeatures, ChunkingSettings, Featurizer, collate
+from marsad.inference import ActorPrediction, Prediction, evidence_from_units, sigmoid, softmax
+from marsad.model import MarsadNet
+from marsad.schema import Actor
+from marsad.text.mentions import MentionFinder
+
+ENCODER_DIR = "encoder"
+TOKENIZER_DIR = "tokenizer"
+WEIGHTS = "model.safetensors"
+GROUP_CHUNKS = 16
+"""Chunks per group of articles whose heads run together."""
+ENCODE_BATCH = 8
+"""Chunks per encoder forward pass."""
+
+
+def encoder_from_config(config) -> torch.nn.Module:
+    """An encoder of the given architecture, without the unused pooler where it has one."""
+    try:
+        return AutoModel.from_config(config, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_config(config)
+
+
+def encoder_from_pretrained(source: str) -> torch.nn.Module:
+    try:
+        return AutoModel.from_pretrained(source, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_pretrained(source)
+
+
+def save_transformer(directory: Path, net: MarsadNet, tokenizer: PreTrainedTokenizerBase) -> None:
+    net.encoder.config.save_pretrained(directory / ENCODER_DIR)
+    tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+    state = {name: tensor.detach().contiguous() for name, tensor in net.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS))
+
+
+def chunk_groups(features: Sequence[ArticleFeatures], max_chunks: int = GROUP_CHUNKS) -> list[list[int]]:
+    """Article indices grouped so a group holds at most ``max_chunks`` chunks (a longer
+    article is a group of its own); articles are taken shortest first, so similar lengths
+    share padding."""
+    order = sorted(range(len(features)), key=lambda i: (features[i].token_count, i))
+    groups: list[list[int]] = []
+    current: list[int] = []
+    count = 0
+    for index in order:
+        size = len(features[index].chunks)
+        if current and count + size > max_chunks:
+            groups.append(current)
+            current, count = [], 0
+        current.append(index)
+        count += size
+    if current:
+        groups.append(current)
+    return groups
+
+
+class TransformerPredictor:
+    def __init__(self, directory: Path, info: ArtifactInfo):
+        self.info = info
+        self.tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)
+        config = AutoConfig.from_pretrained(directory / ENCODER_DIR)
+        self.net = MarsadNet(encoder_from_config(config), n_topics=len(info.labels.topics))
+        self.net.load_state_dict(load_file(str(directory / WEIGHTS)))
+        self.net.eval()
+        self.featurizer = Featurizer(self.tokenizer, MentionFinder(info.labels.actors), ChunkingSettings(**info.chunking))
+
+    @torch.inference_mode()
+    def _encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """All chunks through the encoder in micro-batches of similar length."""
+        lengths = attention_mask.sum(dim=1)
+        states = torch.zeros((*input_ids.shape, self.net.encoder.config.hidden_size))
+        order = torch.argsort(lengths, stable=True)
+        for start in range(0, len(order), ENCODE_BATCH):
+            rows = order[start : start + ENCODE_BATCH]
+            width = int(lengths[rows].max())
+            states[rows, :width] = self.net.encode(input_ids[rows, :width], attention_mask[rows, :width])
+        return states
+
+    @torch.inference_mode()
+    def predict(self, articles: Sequence[Article], extra_actors: Sequence[Actor] = ()) -> list[Prediction]:
+        features = [self.featurizer(article, extra_actors) for article in articles]
+        predictions: list[Prediction | None] = [None] * len(features)
+        for group in chunk_groups(features):
+            batch = collate([features[i] for i in group], self.tokenizer.pad_token_id)
+            output = self.net.heads(self._encode(batch.input_ids, batch.attention_mask), batch)
+            topics = sigmoid(output.topic_logits.numpy(), self.info.topic_temperature)
+            stances = softmax(output.stance_logits.numpy(), self.info.stance_temperature)
+            weights = output.unit_weights.numpy()
+            for position, index in enumerate(group):
+                predictions[index] = Prediction(topics[position], {})
+            unit_cursor = 0
+            for position, index in enumerate(group):
+                feature = features[index]
+                unit_weights = weights[unit_cursor : unit_cursor + len(feature.units)]
+                unit_cursor += len(feature.units)
+                for group_row, (article_position, actor) in enumerate(batch.groups):
+                    if article_position != position:
+                        continue
+                    members = [k for k, unit in enumerate(feature.units) if unit.actor == actor]
+                    predictions[index].actors[actor] = ActorPrediction(
+                        probabilities=stances[group_row],
+                        mentions=[m for m in feature.mentions if m.actor == actor],
+                        evidence=evidence_from_units(
+                            feature.sentences,
+                            [feature.units[k].sentence for k in members],
+                            [unit_weights[k] for k in members],
+                        ),
+                    )
+        return predictions  # type: ignore[return-value]  (every index was filled above)
+
