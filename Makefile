@@ -7,9 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ENCODER := artifacts/encoders/multilingual-e5-small/config.json
-MODEL_STAMP := artifacts/default-model.tag
 
+# The same offline settings marsad sets for itself, for tools run directly (bentoml, pytest).
+export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
+export HF_HOME := $(CURDIR)/.cache/hf
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export HF_EVALUATE_OFFLINE := 1
 
 .PHONY: install encoder model baseline serve test retrain-demo bench clean
 
@@ -29,16 +34,16 @@ $(ENCODER): $(INSTALLED)
 
 encoder: $(ENCODER)
 
-$(MODEL_STAMP): $(ENCODER)
-	$(BIN)/marsad train --config configs/default.yaml --tag-file $@
-
-model: $(MODEL_STAMP)
+# Trains a new default model (marsad:latest) every time it is asked.
+model: $(ENCODER)
+	$(BIN)/marsad train --config configs/default.yaml
 
 baseline: $(INSTALLED)
 	$(BIN)/marsad train --config configs/baseline.yaml
 
-serve: $(MODEL_STAMP)
-	$(BIN)/marsad serve
+# Serves marsad:latest, training it first if the store has none.
+serve: $(ENCODER)
+	$(BIN)/marsad serve --train-if-missing
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

@@ -78,6 +78,8 @@ class ActorIn(_Strict):
 
 
 class ClassifyRequest(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"articles": [EXAMPLE_ARTICLE]}})
+
     articles: Annotated[list[ArticleIn], Field(min_length=1, max_length=MAX_ARTICLES_PER_REQUEST)]
     actors: Annotated[list[ActorIn], Field(max_length=MAX_EXTRA_ACTORS)] = []
     evidence: bool = True

@@ -45,11 +45,11 @@ def encoder_from_config(config) -> torch.nn.Module:
         return AutoModel.from_config(config)
 
 
-def encoder_from_pretrained(source: str) -> torch.nn.Module:
+def encoder_from_pretrained(source: str, **config_overrides) -> torch.nn.Module:
     try:
-        return AutoModel.from_pretrained(source, add_pooling_layer=False)
+        return AutoModel.from_pretrained(source, add_pooling_layer=False, **config_overrides)
     except TypeError:
-        return AutoModel.from_pretrained(source)
+        return AutoModel.from_pretrained(source, **config_overrides)
 
 
 def save_transformer(directory: Path, net: MarsadNet, tokenizer: PreTrainedTokenizerBase) -> None:

@@ -107,22 +107,26 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid YAML: {error}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping of keys to values")
+    _absolute_paths(data, repo_root_for(path))
     base = data.pop("extends", None)
     if base is None:
         return data
     return _merge(_read((path.parent / base).resolve(), (*seen, path)), data)
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read, merge (``extends``), override and validate a config; paths become absolute."""
-    path = Path(path).resolve()
-    data = _merge(_read(path), overrides or {})
-    root = repo_root_for(path)
+def _absolute_paths(data: dict[str, Any], root: Path) -> None:
+    """Resolve a file's relative paths against the repository root of that file."""
     for key in ("train_files", "dev_files"):
         if isinstance(data.get(key), list):
             data[key] = [str((root / item).resolve()) for item in data[key]]
     if isinstance(data.get("labels"), str):
         data["labels"] = str((root / data["labels"]).resolve())
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read, merge (``extends``), override and validate a config; paths become absolute."""
+    path = Path(path).resolve()
+    data = _merge(_read(path), overrides or {})
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as error:

@@ -63,7 +63,13 @@ def seed_everything(seed: int) -> None:
 
 
 def build_net(config: TrainConfig, schema: LabelSchema):
-    """The network and tokenizer a config asks for (pretrained encoder or tiny random one)."""
+    """The network and tokenizer a config asks for (pretrained encoder or tiny random one).
+
+    Attention dropout is switched off: with it, PyTorch's CPU attention falls back from the
+    fused kernel to one that materialises every attention matrix, which made training steps
+    three times slower. Dropout on hidden states (``dropout``) still regularises.
+    """
+    dropouts = {"hidden_dropout_prob": config.dropout, "attention_probs_dropout_prob": 0.0}
     if config.tiny_encoder is not None:
         tiny = config.tiny_encoder
         tokenizer = load_tokenizer(tiny.tokenizer)
@@ -75,13 +81,13 @@ def build_net(config: TrainConfig, schema: LabelSchema):
             intermediate_size=tiny.intermediate_size,
             max_position_embeddings=config.max_length,
             pad_token_id=tokenizer.pad_token_id,
+            **dropouts,
         )
         encoder = encoder_from_config(encoder_config)
     else:
         source = resolve_encoder(config.encoder)
         tokenizer = load_tokenizer(config.encoder)
-        encoder = encoder_from_pretrained(source)
-    encoder.config.hidden_dropout_prob = config.dropout
+        encoder = encoder_from_pretrained(source, **dropouts)
     return MarsadNet(encoder, n_topics=len(schema.topics), dropout=config.dropout), tokenizer
 
 
