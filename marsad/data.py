@@ -19,10 +19,10 @@ from typing import Any
 import datasets
 
 from marsad.article import Article
+from marsad.rows import read_rows, row_format
 from marsad.schema import LabelSchema
 from marsad.text.mentions import MentionFinder
 
-SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 OPTIONAL_TEXT_FIELDS = ("source", "date", "url")
 
 FEATURES = datasets.Features(
@@ -98,31 +98,13 @@ def data_fingerprint(files: dict[str, str]) -> str:
 
 
 def iter_raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line_or_row_number, parsed_row)``; a JSONL line that fails to parse yields its
-    ``json.JSONDecodeError`` in place of the row so the caller can report it."""
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json"):
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as error:
-                    yield number, error
-    elif suffix == ".csv":
-        import pandas as pd
-
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for index, row in enumerate(frame.to_dict(orient="records")):
-            yield index + 2, _decode_json_columns(row)  # line 1 is the header
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for index, row in enumerate(pq.read_table(path).to_pylist()):
-            yield index + 1, _decode_json_columns(row)
-    else:
-        raise ValueError(f"{path}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+    """Rows of an annotated file (see :func:`marsad.rows.read_rows`), with the ``topics`` and
+    ``stances`` columns of CSV and Parquet decoded from JSON."""
+    if row_format(path) == "jsonl":
+        yield from read_rows(path)
+        return
+    for number, row in read_rows(path):
+        yield number, _decode_json_columns(row)
 
 
 def _decode_json_columns(row: dict[str, Any]) -> dict[str, Any] | ValueError:

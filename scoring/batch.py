@@ -26,7 +26,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from marsad.api import MAX_ARTICLES_PER_REQUEST, ArticleIn, ArticleResult
-from scoring.sources import Columns, Rejection, count_rows, read_articles
+from marsad.rows import count_rows
+from scoring.sources import Columns, Rejection, read_articles
 
 DEFAULT_WINDOW = 256
 Scorer = Callable[[Sequence[ArticleIn]], list[ArticleResult]]

@@ -1,9 +1,6 @@
-"""Streaming input for batch scoring: rows of JSONL, CSV or Parquet, one at a time.
-
-Nothing is read whole: JSONL line by line, CSV and Parquet in chunks, so memory stays flat
-whatever the file size. Each row keeps its number (JSONL/CSV: the line in the file; Parquet:
-the row, from 1) so a rejected row can be found again. Rows become :class:`~marsad.api.ArticleIn`
-or a :class:`Rejection` saying why not.
+"""Input rows for batch scoring become :class:`~marsad.api.ArticleIn` or a :class:`Rejection`
+saying why not. Rows stream from :func:`marsad.rows.read_rows`, so memory stays flat whatever
+the file size, and keep their numbers so a rejected row can be found again.
 """
 
 from __future__ import annotations
@@ -17,10 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from marsad.api import ArticleIn
-
-CSV_CHUNK_ROWS = 2_000
-PARQUET_BATCH_ROWS = 2_000
-
+from marsad.rows import read_rows
 
 @dataclass(frozen=True)
 class Columns:
@@ -38,57 +32,6 @@ class Rejection:
 
     def to_json(self) -> dict[str, Any]:
         return {"row": self.row, "id": self.id, "reason": self.reason, "message": self.message}
-
-
-def input_format(path: Path) -> str:
-    suffix = path.suffix.lower()
-    formats = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-    if suffix not in formats:
-        raise ValueError(f"{path}: unsupported input type {suffix!r}; use .jsonl, .csv or .parquet")
-    return formats[suffix]
-
-
-def count_rows(path: Path) -> int | None:
-    """Rows in the input if cheap to know (for the progress bar's ETA), else None."""
-    kind = input_format(path)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
-    if kind == "jsonl":
-        with open(path, "rb") as handle:
-            return sum(1 for line in handle if line.strip())
-    return None
-
-
-def _raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    """``(row number, parsed row or the parse error)``; blank JSONL lines are skipped."""
-    kind = input_format(path)
-    if kind == "jsonl":
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as error:
-                    yield number, error
-    elif kind == "csv":
-        import pandas as pd
-
-        line = 1  # the header
-        for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CSV_CHUNK_ROWS):
-            for row in chunk.to_dict(orient="records"):
-                line += 1
-                yield line, row
-    else:
-        import pyarrow.parquet as pq
-
-        number = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_BATCH_ROWS):
-            for row in batch.to_pylist():
-                number += 1
-                yield number, row
 
 
 def to_article(number: int, raw: Any, columns: Columns) -> ArticleIn | Rejection:
@@ -120,7 +63,7 @@ def to_article(number: int, raw: Any, columns: Columns) -> ArticleIn | Rejection
 
 def read_articles(path: Path, columns: Columns, skip: int = 0) -> Iterator[tuple[int, ArticleIn | Rejection]]:
     """Articles (or rejections) in input order, after skipping the first ``skip`` rows."""
-    for index, (number, raw) in enumerate(_raw_rows(path)):
+    for index, (number, raw) in enumerate(read_rows(path)):
         if index < skip:
             continue
         yield number, to_article(number, raw, columns)
