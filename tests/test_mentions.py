@@ -2,7 +2,7 @@ import pytest
 
 from marsad.article import Article
 from marsad.schema import Actor
-from marsad.text.mentions import MentionFinder, dateline_spans
+from marsad.text.mentions import dateline_spans
 
 
 def found(finder, text):

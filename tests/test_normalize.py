@@ -48,14 +48,15 @@ def test_each_rewrite_does_one_thing(rewrite, given, expected):
     assert rewrite(given) == expected
 
 
-def test_model_pipeline_keeps_teh_marbuta_but_matching_pipeline_folds_it():
-    text = "#الحكومةُ العراقيّة تُرحّب بـ«إيران»"
-    assert normalize_for_model(text) == "الحكومة العراقية ترحب ب«ايران»"
-    assert normalize_for_matching(text) == "الحكومه العراقيه ترحب ب«ايران»"
+def test_model_pipeline_keeps_letter_forms_but_matching_pipeline_folds_them():
+    text = "#الحكومةُ العراقيّة تُرحّب بـ«إيران» إلى حدٍّ ما"
+    # the encoder saw hamza and alef maksura in pretraining: model input keeps them
+    assert normalize_for_model(text) == "الحكومة العراقية ترحب ب«إيران» إلى حد ما"
+    assert normalize_for_matching(text) == "الحكومه العراقيه ترحب ب«ايران» الي حد ما"
 
 
 def test_pipelines_are_versioned_and_matching_is_stricter():
-    assert MODEL_PIPELINE_VERSION == "model-v1" and MATCH_PIPELINE_VERSION == "match-v1"
+    assert MODEL_PIPELINE_VERSION == "model-v2" and MATCH_PIPELINE_VERSION == "match-v1"
     assert set(MODEL_PIPELINE) <= set(MATCH_PIPELINE)
 
 
