@@ -1,7 +1,8 @@
 """The multi-task network: one encoder pass per chunk feeds a topic head and a stance head.
 
-* Topics: the article vector is the mean of its token states over all chunks (e5 is trained
-  for mean pooling); a small MLP gives one logit per topic (multi-label, sigmoid).
+* Topics: two views added together, one logit per topic (multi-label, sigmoid): an MLP on the
+  article vector, the mean of its token states over all chunks (e5 is trained for mean
+  pooling), and a label-wise attention that lets each topic pick out its own decisive words.
 * Stance: target-dependent and shared by all actors. Each mention *unit* is described by its
   mention tokens, its sentence and the article vector; an attention over an actor's units
   weighs them, and the weighted sum gives favor/against/neutral logits. The attention weights
@@ -15,6 +16,7 @@ runs frozen lower layers once per chunk and caches their output; inference uses
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +27,30 @@ from marsad.features import Batch
 from marsad.schema import STANCE_IDS
 
 
+MAX_PASS_ROWS = 8
+MAX_PADDING = 0.25
+
+
+def length_groups(lengths: Sequence[int], max_rows: int = MAX_PASS_ROWS, max_padding: float = MAX_PADDING) -> list[list[int]]:
+    """Rows grouped into encoder passes: similar lengths together, at most ``max_rows`` per pass,
+    and a new pass whenever padding would exceed ``max_padding`` of the real tokens. An article
+    just over one window ends in a short chunk; padding it to 512 would double the work."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    groups: list[list[int]] = []
+    current: list[int] = []
+    real = 0
+    for row in order:
+        width = lengths[row]  # ascending, so the newest row is the widest
+        if current and (len(current) == max_rows or width * (len(current) + 1) > (real + width) * (1 + max_padding)):
+            groups.append(current)
+            current, real = [], 0
+        current.append(row)
+        real += width
+    if current:
+        groups.append(current)
+    return groups
+
+
 @dataclass
 class NetOutput:
     topic_logits: torch.Tensor  # [A, T]
@@ -33,11 +59,14 @@ class NetOutput:
 
 
 def _group_softmax(scores: torch.Tensor, groups: torch.Tensor, n_groups: int) -> torch.Tensor:
-    maxima = torch.full((n_groups,), float("-inf"), dtype=scores.dtype).scatter_reduce(
-        0, groups, scores, reduce="amax", include_self=True
+    """Softmax of ``scores`` ([N] or [N, K]) within each group of rows (``groups``: [N])."""
+    shape = (n_groups, *scores.shape[1:])
+    index = groups.view(-1, *([1] * (scores.dim() - 1))).expand_as(scores)
+    maxima = torch.full(shape, float("-inf"), dtype=scores.dtype).scatter_reduce(
+        0, index, scores, reduce="amax", include_self=True
     )
     exp = torch.exp(scores - maxima[groups])
-    totals = torch.zeros(n_groups, dtype=scores.dtype).index_add(0, groups, exp)
+    totals = torch.zeros(shape, dtype=scores.dtype).index_add(0, groups, exp)
     return exp / totals[groups]
 
 
@@ -49,6 +78,9 @@ class MarsadNet(nn.Module):
         self.topic_head = nn.Sequential(
             nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.Tanh(), nn.Dropout(dropout), nn.Linear(hidden, n_topics)
         )
+        self.topic_dropout = nn.Dropout(dropout)
+        self.topic_query = nn.Linear(hidden, n_topics, bias=False)
+        self.topic_value = nn.Linear(hidden, n_topics)
         self.unit_projection = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Dropout(dropout))
         self.unit_score = nn.Linear(hidden, 1)
         self.stance_output = nn.Linear(hidden, len(STANCE_IDS))
@@ -87,11 +119,27 @@ class MarsadNet(nn.Module):
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
+    def encode_in_groups(
+        self,
+        step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        inputs: torch.Tensor,
+        attention_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Run ``step`` (an encoder pass) over rows of ``inputs`` in :func:`length_groups`,
+        each cut to its own width, and reassemble the padded ``[rows, length, hidden]`` states."""
+        lengths = attention_mask.sum(dim=1).tolist()
+        states = torch.zeros((*attention_mask.shape, self.encoder.config.hidden_size))
+        for rows in length_groups(lengths):
+            index = torch.tensor(rows)
+            width = max(lengths[r] for r in rows)
+            states[index, :width] = step(inputs[index, :width], attention_mask[index, :width])
+        return states
+
     # -- heads ---------------------------------------------------------------------------
     def heads(self, states: torch.Tensor, batch: Batch) -> NetOutput:
         flat = states.reshape(-1, states.shape[-1])
         article = torch.sparse.mm(batch.article_pool, flat)
-        topic_logits = self.topic_head(article)
+        topic_logits = self.topic_head(article) + self._topic_attention(flat, batch)
         if batch.n_groups == 0:
             empty = flat.new_zeros((0, len(STANCE_IDS)))
             return NetOutput(topic_logits, empty, flat.new_zeros((0,)))
@@ -104,6 +152,18 @@ class MarsadNet(nn.Module):
             0, batch.unit_group, weights.unsqueeze(-1) * units
         )
         return NetOutput(topic_logits, self.stance_output(pooled), weights)
+
+    def _topic_attention(self, flat: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Label-wise attention: each topic weighs the article's tokens on its own and sums
+        their per-topic evidence, so a few decisive words are not averaged away. The logit is
+        Σ_i w_it · v_it, computed without materialising a [tokens, topics, hidden] tensor."""
+        index = batch.article_pool.indices()
+        articles, tokens = index[0], flat[index[1]]
+        weights = _group_softmax(self.topic_query(tokens), articles, batch.article_pool.shape[0])
+        evidence = self.topic_value(self.topic_dropout(tokens))
+        return torch.zeros((batch.article_pool.shape[0], evidence.shape[1]), dtype=flat.dtype).index_add(
+            0, articles, weights * evidence
+        )
 
     def forward(self, batch: Batch) -> NetOutput:
         return self.heads(self.encode(batch.input_ids, batch.attention_mask), batch)

@@ -7,8 +7,8 @@ Artifact layout (beside ``marsad.json``)::
     model.safetensors     the whole MarsadNet state dict (encoder and heads)
 
 Prediction batches *chunks*, not articles: articles are sorted by length and grouped under a
-token budget, and the chunks of a group go through the encoder in micro-batches of similar
-length, so one long article neither pads nor stalls the short ones beside it.
+chunk budget, and the chunks of a group go through the encoder in passes of similar length
+(:func:`marsad.model.length_groups`), so no chunk is padded far beyond its own length.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ TOKENIZER_DIR = "tokenizer"
 WEIGHTS = "model.safetensors"
 GROUP_CHUNKS = 16
 """Chunks per group of articles whose heads run together."""
-ENCODE_BATCH = 8
-"""Chunks per encoder forward pass."""
 
 
 def encoder_from_config(config) -> torch.nn.Module:
@@ -90,24 +88,13 @@ class TransformerPredictor:
         self.featurizer = Featurizer(self.tokenizer, MentionFinder(info.labels.actors), ChunkingSettings(**info.chunking))
 
     @torch.inference_mode()
-    def _encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """All chunks through the encoder in micro-batches of similar length."""
-        lengths = attention_mask.sum(dim=1)
-        states = torch.zeros((*input_ids.shape, self.net.encoder.config.hidden_size))
-        order = torch.argsort(lengths, stable=True)
-        for start in range(0, len(order), ENCODE_BATCH):
-            rows = order[start : start + ENCODE_BATCH]
-            width = int(lengths[rows].max())
-            states[rows, :width] = self.net.encode(input_ids[rows, :width], attention_mask[rows, :width])
-        return states
-
-    @torch.inference_mode()
     def predict(self, articles: Sequence[Article], extra_actors: Sequence[Actor] = ()) -> list[Prediction]:
         features = [self.featurizer(article, extra_actors) for article in articles]
         predictions: list[Prediction | None] = [None] * len(features)
         for group in chunk_groups(features):
             batch = collate([features[i] for i in group], self.tokenizer.pad_token_id)
-            output = self.net.heads(self._encode(batch.input_ids, batch.attention_mask), batch)
+            states = self.net.encode_in_groups(self.net.encode, batch.input_ids, batch.attention_mask)
+            output = self.net.heads(states, batch)
             topics = sigmoid(output.topic_logits.numpy(), self.info.topic_temperature)
             stances = softmax(output.stance_logits.numpy(), self.info.stance_temperature)
             weights = output.unit_weights.numpy()

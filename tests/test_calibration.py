@@ -25,9 +25,9 @@ def test_multiclass_temperature_and_the_empty_case():
 def test_thresholds_follow_the_data_and_stay_in_bounds():
     rng = np.random.default_rng(3)
     gold = rng.random((400, 3)) < 0.3
-    scores = np.where(gold, rng.uniform(0.25, 1.0, gold.shape), rng.uniform(0.0, 0.3, gold.shape))
+    scores = np.where(gold, rng.uniform(0.45, 1.0, gold.shape), rng.uniform(0.0, 0.5, gold.shape))
     thresholds = tune_thresholds(scores, gold, ["a", "b", "c"])
-    assert all(0.25 <= t <= 0.36 for t in thresholds.values()), thresholds  # the separating band, smoothed
-    low = tune_thresholds(scores * 0.4, gold, ["a", "b", "c"])  # the band moves to 0.10–0.12
-    assert all(0.15 <= t <= 0.2 for t in low.values()), low  # ...but no threshold goes below the bound
+    assert all(0.45 <= t <= 0.56 for t in thresholds.values()), thresholds  # the separating band, smoothed
+    low = tune_thresholds(scores * 0.5, gold, ["a", "b", "c"])  # the band moves to 0.22–0.25
+    assert all(0.35 <= t <= 0.4 for t in low.values()), low  # ...but no threshold goes below the bound
     assert tune_thresholds(scores, np.zeros_like(gold), ["a", "b", "c"]) == {"a": 0.5, "b": 0.5, "c": 0.5}

@@ -191,9 +191,12 @@ class TransformerTrainer:
     def _forward(self, examples: Sequence[Example], indices: Sequence[int], cache: BottomCache | None):
         batch = collate([examples[i].features for i in indices], self.tokenizer.pad_token_id)
         if cache is not None:
-            states = self.net.encode_top(cache.assemble(indices, batch), batch.attention_mask, self.split)
+            states = self.net.encode_in_groups(
+                lambda hidden, mask: self.net.encode_top(hidden, mask, self.split),
+                cache.assemble(indices, batch), batch.attention_mask,
+            )
         else:
-            states = self.net.encode(batch.input_ids, batch.attention_mask)
+            states = self.net.encode_in_groups(self.net.encode, batch.input_ids, batch.attention_mask)
         output = self.net.heads(states, batch)
         gold = torch.tensor(
             [examples[indices[a]].stances.get(actor, IGNORE) for a, actor in batch.groups], dtype=torch.long
