@@ -79,11 +79,11 @@ def drift_features(reference: list[dict], current: list[dict]) -> list[Feature]:
         return np.array([max(s["probabilities"].values()) for r in rows for s in r["stances"] if s["mentioned"]])
 
     features.append(_histogram("stance confidence", confidence(reference), confidence(current), PROBABILITY_BINS))
-    for actor in actors:
-        def mentioned(rows: list[dict]) -> np.ndarray:
-            return np.array([any(s["actor"] == actor and s["mentioned"] for s in r["stances"]) for r in rows])
+    def mentioned(rows: list[dict], actor: str) -> np.ndarray:
+        return np.array([any(s["actor"] == actor and s["mentioned"] for s in r["stances"]) for r in rows])
 
-        features.append(_binary(f"mention rate: {actor}", mentioned(reference), mentioned(current)))
+    for actor in actors:
+        features.append(_binary(f"mention rate: {actor}", mentioned(reference, actor), mentioned(current, actor)))
     ref_length = np.array([r.get("text_chars", 0) for r in reference], dtype=float)
     cur_length = np.array([r.get("text_chars", 0) for r in current], dtype=float)
     edges = np.unique(np.quantile(ref_length, np.linspace(0, 1, 11)))

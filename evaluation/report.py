@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,6 @@ import numpy as np  # noqa: E402
 
 from evaluation.evaluate import ABSENT, HEADLINE, Scored  # noqa: E402
 from marsad.data import stance_dict  # noqa: E402
-from marsad.schema import STANCE_IDS  # noqa: E402
 
 SNIPPET_CHARS = 220
 TOP_ERRORS = 12

@@ -70,5 +70,5 @@ def train(config: TrainConfig, output: Path | None = None) -> str:
     return save_to_store(config.model_name, info, write)
 
 
-def train_from_file(path: Path, output: Path | None = None, overrides: dict[str, Any] | None = None) -> str:
-    return train(load_config(path, overrides), output)
+def train_from_file(path: Path, output: Path | None = None) -> str:
+    return train(load_config(path), output)
