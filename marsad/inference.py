@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -156,8 +157,8 @@ class Classifier:
         return ArticleResult(id=article.id, topics=topics, stances=stances, warnings=warnings)
 
 
-def load_classifier(model: str = DEFAULT_MODEL) -> Classifier:
-    """Load a model by tag or directory, checking it was made for this normaliser."""
+def compatible_artifact(model: str) -> tuple[Path, ArtifactInfo]:
+    """Resolve a model and check it was made for this code's normalisers (cheap: no weights)."""
     directory, tag = resolve_artifact(model)
     info = read_info(directory, tag)
     if info.normalization != MODEL_PIPELINE_VERSION or info.match_normalization != MATCH_PIPELINE_VERSION:
@@ -165,6 +166,12 @@ def load_classifier(model: str = DEFAULT_MODEL) -> Classifier:
             f"{tag} was trained with normalisation {info.normalization}/{info.match_normalization}, "
             f"this code has {MODEL_PIPELINE_VERSION}/{MATCH_PIPELINE_VERSION}: retrain it"
         )
+    return directory, info
+
+
+def load_classifier(model: str = DEFAULT_MODEL) -> Classifier:
+    """Load a model by tag or directory, checking it was made for this normaliser."""
+    directory, info = compatible_artifact(model)
     if info.kind == "transformer":
         from marsad.transformer import TransformerPredictor
 
