@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -174,3 +175,22 @@ def test_metadata_health_and_openapi(server, tiny_model, schema):
     spec = server.get("/docs.json").json()
     schema_text = json.dumps(spec, ensure_ascii=False)
     assert "/classify" in spec["paths"] and "الكاظمي" in schema_text
+
+
+def test_bentoml_build_packages_the_service_and_its_model_offline(tiny_model):
+    """`bentoml build` must work with no network: no lock step, the model taken from the store."""
+    import bentoml
+
+    env = {**os.environ, "MARSAD_MODEL": tiny_model, "HF_HUB_OFFLINE": "1"}
+    built = subprocess.run(
+        [sys.executable, "-m", "bentoml", "build", "--output", "tag"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+    bento = bentoml.bentos.get(tag)
+    assert [str(m.tag) for m in bento.info.services[0].models] == [tiny_model]
+    source = Path(bento.path_of("src"))
+    packaged = {path.relative_to(source).as_posix() for path in source.rglob("*.py")}
+    assert "serving/service.py" in packaged and "marsad/inference.py" in packaged
+    assert not any(path.startswith(("training/", "tests/")) for path in packaged)
