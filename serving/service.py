@@ -13,6 +13,7 @@ declared at class level so ``bentoml build`` packages it. Nothing here imports t
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from itertools import groupby
 
@@ -28,6 +29,32 @@ from marsad.api import ActorIn, ArticleIn, ArticleResult, ClassifyRequest, Class
 from marsad.inference import RequestError, load_classifier
 
 MODEL_TAG = os.environ.get("MARSAD_MODEL", "marsad:latest")
+MAX_BATCH_WAIT_S = 0.05
+"""The longest a lone request waits for company before its batch starts."""
+
+
+def _bound_the_batchers_learned_wait() -> None:
+    """Work around bentoml 1.4.39's adaptive batcher: it holds a request until its wait
+    reaches the *average wait of recent batches*, and under load that average is the time
+    requests queued behind a running batch (seconds). After a burst, every lone request was
+    then held ~1.4 s, which fed the same average again: single-request latency stayed 7x
+    higher long after the load was gone (benchmarks/README.md). Batches still form under load,
+    while a batch runs, so bounding the deliberate wait costs no throughput."""
+    from bentoml._internal.marshal.dispatcher import Optimizer
+
+    refresh = Optimizer.trigger_refresh
+    if getattr(refresh, "bounded", False):
+        return
+
+    def refresh_with_bounded_wait(self) -> None:
+        refresh(self)
+        self.wait = min(self.wait, MAX_BATCH_WAIT_S)
+
+    refresh_with_bounded_wait.bounded = True
+    Optimizer.trigger_refresh = refresh_with_bounded_wait
+
+
+_bound_the_batchers_learned_wait()
 LONG_ARTICLE_CHARS = 6_000
 """About 1,000 words: beyond this an article takes several encoder chunks."""
 
@@ -81,6 +108,7 @@ class Marsad:
         self, articles: list[ArticleIn], actors: list[ActorIn], evidence: bool, strict: bool
     ) -> ClassifyResponse:
         """Topics and per-actor stance for each article, in the order sent."""
+        self._keep_batching_session()
         clashes = sorted({a.id for a in actors} & set(self.classifier.schema.actor_ids))
         if clashes:
             raise InvalidArgument(
@@ -97,6 +125,15 @@ class Marsad:
             for index, result in zip(indices, lane_results):
                 results[index] = ArticleResult.model_validate(result)
         return ClassifyResponse(model=self.classifier.model_info, results=results)
+
+    def _keep_batching_session(self) -> None:
+        """Work around bentoml 1.4.39: the in-process client behind ``self.to_async`` replaces
+        its HTTP session every 100 requests or 300 s by closing the old one, which fails every
+        call still in flight on it (500s under load). That session talks to this same process
+        through an ASGI connector, so it never needs replacing."""
+        manager = getattr(self.to_async, "_session_manager", None)
+        if manager is not None:
+            manager.max_requests = manager.max_age = math.inf
 
     def _score(self, tasks: list[ScoreTask]) -> list[ArticleResult]:
         """Tasks of one batch may come from different requests: score each option set together."""
@@ -117,7 +154,7 @@ class Marsad:
                 results[index] = result
         return results
 
-    @bentoml.api(batchable=True, max_batch_size=16, max_latency_ms=120_000)
+    @bentoml.api(batchable=True, max_batch_size=8, max_latency_ms=120_000)
     def score_short(self, tasks: list[ScoreTask]) -> list[ArticleResult]:
         """Internal batching lane for articles up to LONG_ARTICLE_CHARS; use /classify."""
         return self._score(tasks)
