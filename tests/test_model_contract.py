@@ -16,7 +16,7 @@ from marsad.data import load_annotated
 from marsad.inference import RequestError, load_classifier
 from marsad.schema import STANCE_IDS
 from marsad.text.normalize import MODEL_PIPELINE_VERSION
-from marsad.transformer import TransformerPredictor, save_transformer
+from marsad.transformer import TransformerPredictor, load_weights, save_transformer
 from training.config import load_config
 from training.transformer import TransformerTrainer
 
@@ -145,3 +145,21 @@ def test_baseline_has_the_same_interface(tiny_baseline, seeds, schema):
             if stance.mentioned:
                 assert sum(stance.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
                 assert stance.evidence and all(seed["text"][e.start:e.end] == e.text for e in stance.evidence if e.field == "text")
+
+
+def test_weights_load_into_the_model_exactly_and_strictly(tmp_path):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    saved = torch.nn.Sequential(torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3))
+    save_file({k: v.contiguous() for k, v in saved.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    loaded = torch.nn.Sequential(torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3))
+    load_weights(loaded, tmp_path / "w.safetensors")
+    for name, tensor in saved.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+
+    with pytest.raises(ValueError, match="expects"):
+        load_weights(torch.nn.Sequential(torch.nn.Embedding(50, 8), torch.nn.Linear(8, 4)), tmp_path / "w.safetensors")
+    with pytest.raises(ValueError, match="missing"):
+        load_weights(torch.nn.Sequential(torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3), torch.nn.Linear(3, 1)),
+                     tmp_path / "w.safetensors")
