@@ -31,24 +31,29 @@ MAX_PASS_ROWS = 8
 MAX_PADDING = 0.25
 
 
+def consecutive_groups(order: Sequence[int], fits: Callable[[list[int], int], bool]) -> list[list[int]]:
+    """Split ``order`` into consecutive groups: an item joins the current group when
+    ``fits(group, item)``, else it starts the next one."""
+    groups: list[list[int]] = []
+    for item in order:
+        if groups and fits(groups[-1], item):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
+
+
 def length_groups(lengths: Sequence[int], max_rows: int = MAX_PASS_ROWS, max_padding: float = MAX_PADDING) -> list[list[int]]:
     """Rows grouped into encoder passes: similar lengths together, at most ``max_rows`` per pass,
     and a new pass whenever padding would exceed ``max_padding`` of the real tokens. An article
     just over one window ends in a short chunk; padding it to 512 would double the work."""
-    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
-    groups: list[list[int]] = []
-    current: list[int] = []
-    real = 0
-    for row in order:
+
+    def fits(group: list[int], row: int) -> bool:
         width = lengths[row]  # ascending, so the newest row is the widest
-        if current and (len(current) == max_rows or width * (len(current) + 1) > (real + width) * (1 + max_padding)):
-            groups.append(current)
-            current, real = [], 0
-        current.append(row)
-        real += width
-    if current:
-        groups.append(current)
-    return groups
+        real = sum(lengths[r] for r in group) + width
+        return len(group) < max_rows and width * (len(group) + 1) <= real * (1 + max_padding)
+
+    return consecutive_groups(sorted(range(len(lengths)), key=lambda i: (lengths[i], i)), fits)
 
 
 @dataclass

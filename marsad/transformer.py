@@ -25,7 +25,7 @@ from marsad.article import Article
 from marsad.artifact import ArtifactInfo
 from marsad.features import ArticleFeatures, ChunkingSettings, Featurizer, collate
 from marsad.inference import ActorPrediction, Prediction, evidence_from_units, sigmoid, softmax
-from marsad.model import MarsadNet
+from marsad.model import MarsadNet, consecutive_groups
 from marsad.schema import Actor
 from marsad.text.mentions import MentionFinder
 
@@ -91,20 +91,11 @@ def chunk_groups(features: Sequence[ArticleFeatures], max_chunks: int = GROUP_CH
     """Article indices grouped so a group holds at most ``max_chunks`` chunks (a longer
     article is a group of its own); articles are taken shortest first, so similar lengths
     share padding."""
-    order = sorted(range(len(features)), key=lambda i: (features[i].token_count, i))
-    groups: list[list[int]] = []
-    current: list[int] = []
-    count = 0
-    for index in order:
-        size = len(features[index].chunks)
-        if current and count + size > max_chunks:
-            groups.append(current)
-            current, count = [], 0
-        current.append(index)
-        count += size
-    if current:
-        groups.append(current)
-    return groups
+
+    def fits(group: list[int], index: int) -> bool:
+        return sum(len(features[i].chunks) for i in group) + len(features[index].chunks) <= max_chunks
+
+    return consecutive_groups(sorted(range(len(features)), key=lambda i: (features[i].token_count, i)), fits)
 
 
 class TransformerPredictor:
