@@ -3,11 +3,12 @@
 How the work is partitioned:
 
 1. The driver streams the input once through the same reader as the local engine
-   (:mod:`scoring.sources`, so row numbers and rejections are identical) and writes it as
+   (:mod:`marsad.rows`, so row numbers are identical) and writes it as
    numbered input shards of ``shard_rows`` rows (Parquet, under ``<output>.ray/input/``).
 2. Ray Data reads the pending shards (``read_parquet``) and ``map_batches`` them through a
-   pool of stateful actors, each of which loads the model once and validates and scores its
-   rows with the shared inference core.
+   pool of stateful actors, each of which loads the model once, validates its rows as the
+   local engine does (:func:`scoring.sources.to_article`) and scores them with the shared
+   inference core.
 3. The driver consumes the results in input order and writes one result shard per input shard
    (``<output>.ray/results/``), atomically. ``--resume`` skips every input shard whose result
    shard exists.
@@ -29,8 +30,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from scoring.batch import ScoringError, Summary, result_row
 from marsad.rows import read_rows
+from scoring.batch import ScoringError, Summary, result_row
 from scoring.sources import Columns, Rejection, to_article
 
 SHARD_ROWS = 1_000
@@ -141,6 +142,7 @@ def score_with_ray(
     inputs, results = work / "input", work / "results"
     if output.suffix.lower() not in (".jsonl", ".parquet"):
         raise ScoringError(f"{output}: write .jsonl or .parquet")
+    model_dir, _ = compatible_artifact(model)  # fail here: before touching files, and in no worker
     if not resume:
         if (output.exists() or work.exists()) and not overwrite:
             raise ScoringError(f"{output} already exists: pass --resume to continue or --overwrite to start again")
@@ -156,7 +158,6 @@ def score_with_ray(
         inputs / f"shard-{i:06d}.parquet" for i in range(1, total + 1)
         if not (results / f"shard-{i:06d}.jsonl").exists()
     ]
-    model_dir, _ = compatible_artifact(model)  # fail here, not in every worker
 
     if pending:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry from an offline machine

@@ -117,7 +117,7 @@ class Marsad:
             )
         tasks = [ScoreTask(article=a, actors=actors, evidence=evidence) for a in articles]
         long = [i for i, a in enumerate(articles) if len(a.text) > LONG_ARTICLE_CHARS]
-        short = [i for i in range(len(articles)) if i not in set(long)]
+        short = [i for i, a in enumerate(articles) if len(a.text) <= LONG_ARTICLE_CHARS]
         lanes = [(short, self.to_async.score_short), (long, self.to_async.score_long)]
         outputs = await asyncio.gather(*(lane([tasks[i] for i in indices]) for indices, lane in lanes if indices))
         results: list[ArticleResult | None] = [None] * len(articles)
